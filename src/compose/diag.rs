@@ -1,0 +1,276 @@
+//! Diagnostics: every problem the loader finds names the file, the line and
+//! column (when the YAML parser knows them), the field path and what was expected.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where a node sits in a source file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// Shared: every field of a file points at the same path.
+    pub file: Arc<Path>,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Field path → location of the node, built from the YAML event stream.
+/// Paths look like `services.web.ports[0]`; keys of mappings are recorded at
+/// the path of the value they introduce.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    locations: HashMap<String, Location>,
+}
+
+impl SourceMap {
+    pub fn insert(&mut self, path: String, location: Location) {
+        self.locations.insert(path, location);
+    }
+
+    pub fn insert_if_absent(&mut self, path: String, location: Location) {
+        self.locations.entry(path).or_insert(location);
+    }
+
+    /// True when `path` itself (not an ancestor) was seen in a file.
+    pub fn contains(&self, path: &str) -> bool {
+        self.locations.contains_key(path)
+    }
+
+    /// Later files override earlier ones, as their values do.
+    pub fn extend(&mut self, other: SourceMap) {
+        self.locations.extend(other.locations);
+    }
+
+    /// The location of `path`, or of its nearest ancestor that has one.
+    pub fn locate(&self, path: &str) -> Option<&Location> {
+        let mut current = path;
+        loop {
+            if let Some(location) = self.locations.get(current) {
+                return Some(location);
+            }
+            current = parent_path(current)?;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.locations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.locations.is_empty()
+    }
+}
+
+/// `a.b[2]` → `a.b`, `a.b` → `a`, `a` → None.
+fn parent_path(path: &str) -> Option<&str> {
+    if path.is_empty() {
+        return None;
+    }
+    match path.rfind(['.', '[']) {
+        Some(index) => Some(&path[..index]),
+        None => Some(""),
+    }
+}
+
+/// Join a mapping key onto a path.
+pub fn child(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Join a sequence index onto a path.
+pub fn index(path: &str, index: usize) -> String {
+    format!("{path}[{index}]")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub location: Option<Location>,
+    /// Field path, e.g. `services.nginx_app.deploy.resources.limits.memory`;
+    /// empty for whole-file problems.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{label}: ")?;
+        if let Some(location) = &self.location {
+            write!(
+                f,
+                "{}:{}:{}: ",
+                location.file.display(),
+                location.line,
+                location.column
+            )?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Collects diagnostics during a load so that all problems are reported at
+/// once, not just the first.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub source_map: SourceMap,
+    /// Used when a path has no recorded location (e.g. file-level problems).
+    pub default_file: Option<PathBuf>,
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn new(source_map: SourceMap, default_file: Option<PathBuf>) -> Self {
+        Diagnostics {
+            source_map,
+            default_file,
+            items: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.push(Severity::Error, path, message.into());
+    }
+
+    pub fn warning(&mut self, path: &str, message: impl Into<String>) {
+        self.push(Severity::Warning, path, message.into());
+    }
+
+    /// An error at a known location (e.g. a YAML syntax error).
+    pub fn error_at(&mut self, file: &Path, line: usize, column: usize, message: String) {
+        self.items.push(Diagnostic {
+            severity: Severity::Error,
+            location: Some(Location {
+                file: file.into(),
+                line,
+                column,
+            }),
+            path: String::new(),
+            message,
+        });
+    }
+
+    /// An error about a whole file (missing, empty...).
+    pub fn error_in_file(&mut self, file: &Path, message: String) {
+        self.items.push(Diagnostic {
+            severity: Severity::Error,
+            location: None,
+            path: String::new(),
+            message: format!("{}: {message}", file.display()),
+        });
+    }
+
+    fn push(&mut self, severity: Severity, path: &str, message: String) {
+        let location = self.source_map.locate(path).cloned().or_else(|| {
+            self.default_file.as_ref().map(|file| Location {
+                file: file.as_path().into(),
+                line: 1,
+                column: 1,
+            })
+        });
+        self.items.push(Diagnostic {
+            severity,
+            location,
+            path: path.to_string(),
+            message,
+        });
+    }
+
+    /// Carry over diagnostics recorded earlier (e.g. before the source map existed).
+    pub fn extend(&mut self, earlier: Vec<Diagnostic>) {
+        self.items.extend(earlier);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items.iter().filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.items
+    }
+}
+
+/// "did you mean `image`?" for a misspelt key, when something is close enough.
+pub fn did_you_mean<'a>(
+    unknown: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(unknown, candidate), candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_falls_back_to_ancestors() {
+        let mut map = SourceMap::default();
+        let location = Location {
+            file: Path::new("c.yaml").into(),
+            line: 3,
+            column: 5,
+        };
+        map.insert("services.web".into(), location.clone());
+        assert_eq!(map.locate("services.web.ports[2].target"), Some(&location));
+        assert_eq!(map.locate("volumes"), None);
+    }
+
+    #[test]
+    fn suggestions_pick_the_closest_key() {
+        let keys = ["image", "build", "command"];
+        assert_eq!(did_you_mean("imgae", keys), Some("image"));
+        assert_eq!(did_you_mean("zzzz", keys), None);
+    }
+
+    #[test]
+    fn display_names_file_line_path_and_message() {
+        let mut map = SourceMap::default();
+        map.insert(
+            "services.web.image".into(),
+            Location {
+                file: Path::new("compose.yaml").into(),
+                line: 4,
+                column: 12,
+            },
+        );
+        let mut diags = Diagnostics::new(map, None);
+        diags.error("services.web.image", "expected a string");
+        let text = diags.into_vec()[0].to_string();
+        assert_eq!(
+            text,
+            "error: compose.yaml:4:12: services.web.image: expected a string"
+        );
+    }
+}

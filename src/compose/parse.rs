@@ -1,0 +1,543 @@
+//! Stage 1: read and parse one compose file.
+//!
+//! One pass over yaml-rust2's event stream builds the `serde_yaml::Value`
+//! the rest of the pipeline works on AND records where each field path sits,
+//! for messages that name the line and column. Aliases are expanded with a
+//! budget, so an alias bomb is refused instead of exhausting memory.
+
+use super::diag::{child, index, Diagnostics, Location, SourceMap};
+use serde_yaml::{Mapping, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::TScalarStyle;
+
+/// Largest compose file we agree to read. Real ones are a few KiB; this keeps
+/// a pathological input from exhausting memory before parsing even starts.
+const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// One parsed compose file: its top-level mapping and where its fields are.
+#[derive(Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub value: Value,
+    pub source_map: SourceMap,
+}
+
+/// Read `path` from disk and parse it; problems go to `diags`.
+pub fn read_file(path: &Path, diags: &mut Diagnostics) -> Option<SourceFile> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => parse_text(path, &text, diags),
+            Err(_) => {
+                diags.error_in_file(path, "is not valid UTF-8 text".into());
+                None
+            }
+        },
+        Err(err) => {
+            diags.error_in_file(path, format!("cannot read the file: {err}"));
+            None
+        }
+    }
+}
+
+/// Parse compose text. Returns `None` (with errors recorded) when the text is
+/// not a usable compose document.
+pub fn parse_text(path: &Path, text: &str, diags: &mut Diagnostics) -> Option<SourceFile> {
+    if text.len() > MAX_FILE_BYTES {
+        diags.error_in_file(
+            path,
+            format!("is larger than {MAX_FILE_BYTES} bytes; this is not a compose file"),
+        );
+        return None;
+    }
+    if is_blank_yaml(text) {
+        diags.error_in_file(
+            path,
+            "the file is empty: expected a mapping with a `services` key".into(),
+        );
+        return None;
+    }
+    let scan = scan_events(path, text);
+    if let Some((location, message)) = scan.error {
+        diags.error_at(&location.file, location.line, location.column, message);
+        return None;
+    }
+    if !scan.duplicates.is_empty() {
+        for (field, location) in scan.duplicates {
+            diags.error_at(
+                &location.file,
+                location.line,
+                location.column,
+                format!("{field}: duplicate key: each key may appear only once in a mapping"),
+            );
+        }
+        return None;
+    }
+    let mut value = scan.value.unwrap_or(Value::Null);
+    if let Err(err) = value.apply_merge() {
+        diags.error_in_file(path, format!("invalid merge key `<<`: {err}"));
+        return None;
+    }
+    match &value {
+        Value::Mapping(_) => {}
+        Value::Null => {
+            diags.error_in_file(
+                path,
+                "the file is empty: expected a mapping with a `services` key".into(),
+            );
+            return None;
+        }
+        other => {
+            diags.error_at(
+                path,
+                1,
+                1,
+                format!(
+                    "expected a mapping with a `services` key at the top level, got {}",
+                    describe(other)
+                ),
+            );
+            return None;
+        }
+    }
+    Some(SourceFile {
+        path: path.to_path_buf(),
+        value,
+        source_map: scan.map,
+    })
+}
+
+/// True when the text holds nothing but whitespace, comments and document markers.
+fn is_blank_yaml(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+    })
+}
+
+/// A short description of a YAML value's kind, for "expected X, got Y".
+pub fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Alias expansions are copies; past this many copied nodes the document is
+/// treated as an alias bomb ("billion laughs") and refused.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// Deeper nesting than any compose file needs; refused before recursion
+/// elsewhere (interpolation, drop) could exhaust the stack.
+const MAX_DEPTH: usize = 200;
+
+/// A node being built, with what the source map needs to know about it.
+// Frames live on a stack as deep as the document (at most MAX_DEPTH), so the
+// size difference between the variants costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
+enum Frame {
+    Mapping {
+        path: String,
+        anchor: usize,
+        map: Mapping,
+        /// The key read and waiting for its value: as a value, and as text
+        /// for paths.
+        key: Option<(Value, String)>,
+        seen: HashSet<String>,
+        /// A mapping that is a list item is located at its first key.
+        item_path: Option<String>,
+        nodes: usize,
+    },
+    Sequence {
+        path: String,
+        anchor: usize,
+        items: Vec<Value>,
+        nodes: usize,
+    },
+}
+
+/// What one pass over the events gives: the value, where each field is,
+/// and keys given twice in one mapping.
+struct Scan {
+    value: Option<Value>,
+    map: SourceMap,
+    duplicates: Vec<(String, Location)>,
+    error: Option<(Location, String)>,
+}
+
+/// Builds a `serde_yaml::Value` from yaml-rust2's events while recording the
+/// location of every field path. One parse gives both, which keeps a
+/// 1000-service file well under the time a person notices.
+struct Builder {
+    file: Arc<Path>,
+    scan: Scan,
+    stack: Vec<Frame>,
+    /// Anchored nodes and their size in nodes, for alias expansion.
+    anchors: HashMap<usize, (Value, usize)>,
+    alias_nodes: usize,
+}
+
+fn scan_events(file: &Path, text: &str) -> Scan {
+    let mut builder = Builder {
+        file: file.into(),
+        scan: Scan {
+            value: None,
+            map: SourceMap::default(),
+            duplicates: Vec::new(),
+            error: None,
+        },
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((event, marker)) => {
+                // yaml-rust2 columns are 0-based; people count from 1.
+                let here = builder.location(marker.line(), marker.col() + 1);
+                if builder.event(event, here).is_err() {
+                    break;
+                }
+            }
+            Err(err) => {
+                let here = builder.location(err.marker().line(), err.marker().col() + 1);
+                builder.scan.error = Some((here, format!("invalid YAML: {}", err.info())));
+                break;
+            }
+        }
+    }
+    builder.scan
+}
+
+/// Stops the walk; the reason is in `scan.error`, or the stream ended.
+struct Stop;
+
+impl Builder {
+    fn location(&self, line: usize, column: usize) -> Location {
+        Location {
+            file: Arc::clone(&self.file),
+            line,
+            column,
+        }
+    }
+
+    fn fail(&mut self, here: Location, message: &str) -> Result<(), Stop> {
+        self.scan.error = Some((here, message.to_string()));
+        Err(Stop)
+    }
+
+    fn event(&mut self, event: Event, here: Location) -> Result<(), Stop> {
+        match event {
+            Event::StreamEnd => return Err(Stop),
+            Event::DocumentStart if self.scan.value.is_some() => {
+                return self.fail(
+                    here,
+                    "a compose file holds one YAML document; found a second `---`",
+                );
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = scalar_value(text, style, tag.as_ref());
+                self.node_done(value, 1, anchor, here)?;
+            }
+            Event::Alias(id) => {
+                let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
+                    return self.fail(here, "alias to an unknown anchor");
+                };
+                self.alias_nodes += nodes;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return self.fail(
+                        here,
+                        "too many alias expansions (a YAML alias bomb?): refusing to expand",
+                    );
+                }
+                self.node_done(value, nodes, 0, here)?;
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return self.fail(here, "the document is nested too deeply");
+                }
+                let is_sequence = matches!(event, Event::SequenceStart(..));
+                let (path, item_path) = self.open_path(here, is_sequence);
+                self.stack.push(if is_sequence {
+                    Frame::Sequence {
+                        path,
+                        anchor,
+                        items: Vec::new(),
+                        nodes: 1,
+                    }
+                } else {
+                    Frame::Mapping {
+                        path,
+                        anchor,
+                        map: Mapping::new(),
+                        key: None,
+                        seen: HashSet::new(),
+                        item_path,
+                        nodes: 1,
+                    }
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let (value, nodes, anchor) = match self.stack.pop() {
+                    Some(Frame::Mapping {
+                        map, nodes, anchor, ..
+                    }) => (Value::Mapping(map), nodes, anchor),
+                    Some(Frame::Sequence {
+                        items,
+                        nodes,
+                        anchor,
+                        ..
+                    }) => (Value::Sequence(items), nodes, anchor),
+                    None => return Ok(()),
+                };
+                self.node_done(value, nodes, anchor, here)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The path of a node that starts here, and for a mapping that is a list
+    /// item, the item path still to be located (at its first key).
+    fn open_path(&mut self, here: Location, is_sequence: bool) -> (String, Option<String>) {
+        match self.stack.last_mut() {
+            None => (String::new(), None),
+            Some(Frame::Mapping { path, key, .. }) => match key {
+                Some((_, text)) => (child(path, text), None),
+                // A collection used as a key: rare; give it a placeholder.
+                None => (child(path, "?"), None),
+            },
+            Some(Frame::Sequence { path, items, .. }) => {
+                let item = index(path, items.len());
+                if is_sequence {
+                    self.scan.map.insert_if_absent(item.clone(), here);
+                    (item, None)
+                } else {
+                    (item.clone(), Some(item))
+                }
+            }
+        }
+    }
+
+    /// A complete node: remember its anchor, then put it in its parent.
+    fn node_done(
+        &mut self,
+        value: Value,
+        nodes: usize,
+        anchor: usize,
+        here: Location,
+    ) -> Result<(), Stop> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (value.clone(), nodes));
+        }
+        match self.stack.last_mut() {
+            None => self.scan.value = Some(value),
+            Some(Frame::Sequence {
+                path,
+                items,
+                nodes: total,
+                ..
+            }) => {
+                self.scan
+                    .map
+                    .insert_if_absent(index(path, items.len()), here);
+                items.push(value);
+                *total += nodes;
+            }
+            Some(Frame::Mapping {
+                path,
+                map,
+                key,
+                seen,
+                item_path,
+                nodes: total,
+                ..
+            }) => {
+                *total += nodes;
+                match key.take() {
+                    Some((key_value, _)) => {
+                        map.insert(key_value, value);
+                    }
+                    None => {
+                        if let Some(item) = item_path.take() {
+                            self.scan.map.insert_if_absent(item, here.clone());
+                        }
+                        let text = key_text(&value);
+                        let field = child(path, &text);
+                        if !seen.insert(text.clone()) {
+                            self.scan.duplicates.push((field.clone(), here.clone()));
+                        }
+                        self.scan.map.insert_if_absent(field, here);
+                        *key = Some((value, text));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A mapping key as path text.
+fn key_text(key: &Value) -> String {
+    match key {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Null => "null".to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+/// Resolve a scalar as YAML 1.2's core schema does (what serde_yaml does):
+/// quoted and block scalars are strings; plain ones may be null, booleans
+/// or numbers. `!!str` forces a string.
+fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
+    if style != TScalarStyle::Plain || tag.is_some_and(|t| t.suffix == "str") {
+        return Value::String(text);
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(number) = plain_number(&text) {
+        return Value::Number(number);
+    }
+    Value::String(text)
+}
+
+fn plain_number(text: &str) -> Option<serde_yaml::Number> {
+    let first = text.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let unsigned = text.strip_prefix('+').unwrap_or(text);
+    if let Some(hex) = unsigned.strip_prefix("0x") {
+        return u64::from_str_radix(hex, 16).ok().map(Into::into);
+    }
+    if let Some(octal) = unsigned.strip_prefix("0o") {
+        return u64::from_str_radix(octal, 8).ok().map(Into::into);
+    }
+    if let Ok(n) = unsigned.parse::<u64>() {
+        return Some(n.into());
+    }
+    if let Ok(n) = unsigned.parse::<i64>() {
+        return Some(n.into());
+    }
+    match unsigned.to_ascii_lowercase().as_str() {
+        ".inf" => return Some(f64::INFINITY.into()),
+        "-.inf" => return Some(f64::NEG_INFINITY.into()),
+        ".nan" => return Some(f64::NAN.into()),
+        _ => {}
+    }
+    // Rust accepts "inf"/"nan"/"infinity" spellings YAML does not.
+    let looks_numeric = unsigned
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
+    if looks_numeric && unsigned.chars().any(|c| c.is_ascii_digit()) {
+        return unsigned.parse::<f64>().ok().map(Into::into);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Option<SourceFile>, Vec<String>) {
+        let mut diags = Diagnostics::default();
+        let file = parse_text(Path::new("compose.yaml"), text, &mut diags);
+        let messages = diags.into_vec().iter().map(|d| d.to_string()).collect();
+        (file, messages)
+    }
+
+    #[test]
+    fn records_lines_and_columns_of_nested_fields() {
+        let text = "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\"\n      - target: 81\n";
+        let (file, errors) = parse(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let map = file.unwrap().source_map;
+        let at = |path: &str| {
+            let l = map.locate(path).unwrap();
+            (l.line, l.column)
+        };
+        assert_eq!(at("services"), (1, 1));
+        assert_eq!(at("services.web"), (2, 3));
+        assert_eq!(at("services.web.image"), (3, 5));
+        assert_eq!(at("services.web.ports[0]"), (5, 9));
+        assert_eq!(at("services.web.ports[1]"), (6, 9));
+        assert_eq!(at("services.web.ports[1].target"), (6, 9));
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_refused() {
+        for text in ["", "   \n", "# nothing\n---\n", "null\n", "~"] {
+            let (file, errors) = parse(text);
+            assert!(file.is_none());
+            assert!(
+                errors[0].contains("the file is empty"),
+                "{text:?}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_non_mapping_top_level_is_refused() {
+        let (_, errors) = parse("- a\n- b\n");
+        assert!(errors[0].contains("expected a mapping"), "{errors:?}");
+    }
+
+    #[test]
+    fn duplicate_keys_name_the_line() {
+        let (_, errors) = parse("services:\n  web:\n    image: a\n    image: b\n");
+        assert!(
+            errors[0].contains("compose.yaml:4:5: services.web.image: duplicate key"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_position() {
+        let (_, errors) = parse("services:\n  web: [unclosed\n");
+        assert!(errors[0].contains("compose.yaml:"), "{errors:?}");
+        assert!(errors[0].contains("invalid YAML"), "{errors:?}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_quickly() {
+        let mut text =
+            String::from("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+        let mut previous = 'a';
+        for name in 'b'..='k' {
+            text.push_str(&format!(
+                "{name}: &{name} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n"
+            ));
+            previous = name;
+        }
+        text.push_str("services: {web: {image: x}}\n");
+        let started = std::time::Instant::now();
+        let (file, errors) = parse(&text);
+        assert!(file.is_none());
+        assert!(errors[0].contains("alias"), "{errors:?}");
+        assert!(started.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn merge_keys_are_applied() {
+        let text =
+            "x-base: &base\n  restart: always\nservices:\n  web:\n    <<: *base\n    image: a\n";
+        let (file, errors) = parse(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let value = file.unwrap().value;
+        assert_eq!(value["services"]["web"]["restart"], Value::from("always"));
+    }
+}
