@@ -156,3 +156,46 @@ impl Drop for Cleanup {
         self.remove(&["rmi", "-f"], &["images", "-q", "--filter", &filter]);
     }
 }
+
+/// A bounded load (stackctl's own generator) in the background on its own
+/// runtime, from `start` until `finish`.
+pub struct Load {
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: std::thread::JoinHandle<stackctl::loadgen::LoadReport>,
+    pub started: Instant,
+}
+
+impl Load {
+    /// Keeps 32 connections busy on `config`'s target for at most 180 s
+    /// (or until `finish`).
+    pub fn start(mut config: stackctl::loadgen::LoadConfig) -> Load {
+        config.connections = 32;
+        config.duration = Some(Duration::from_secs(180));
+        // A keep-alive connection the server closes while idle (nginx does at
+        // a reload) is retried once, as HTTP clients do (RFC 9112 §9.3.1);
+        // those retries are counted and printed, not hidden.
+        config.strict_keepalive = false;
+        let (stop, receiver) = tokio::sync::watch::channel(false);
+        let started = Instant::now();
+        let handle = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime
+                .block_on(stackctl::loadgen::run(config, receiver))
+                .expect("load run")
+        });
+        Load {
+            stop,
+            handle,
+            started,
+        }
+    }
+
+    pub fn finish(self) -> stackctl::loadgen::LoadReport {
+        let _ = self.stop.send(true);
+        self.handle.join().expect("load thread")
+    }
+}
