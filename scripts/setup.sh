@@ -65,11 +65,14 @@ write_env_file() {
 
 stackctl() { "$STACKCTL" -f "$STACK/compose.yaml" "$@"; }
 
+# --quiet prints only the image ids; the step line says enough.
+build_images() { stackctl build --quiet >/dev/null; }
+
 step "building stackctl" build_stackctl
 step "checking the Docker engine" "$ROOT/scripts/ensure-docker.sh"
 step "checking the base image" "$ROOT/scripts/make-base-image.sh"
 step "checking $ENV_FILE" write_env_file
-step "building the Extagram images" stackctl build --quiet
+step "building the Extagram images" build_images
 step "starting the stack" stackctl up --wait
 
 port="$(sed -n 's/^HTTP_PORT=//p' "$ENV_FILE" | tail -n 1)"

@@ -95,6 +95,9 @@ pub struct LoadConfig {
     pub strict_keepalive: bool,
     /// How to classify 2xx responses into versions.
     pub version: VersionRule,
+    /// Requests finished so far (any outcome), readable while the load runs
+    /// so a caller can wait for a count instead of guessing a duration.
+    pub completed: Arc<AtomicU64>,
 }
 
 impl LoadConfig {
@@ -115,6 +118,7 @@ impl LoadConfig {
             pause: Duration::ZERO,
             strict_keepalive: false,
             version: VersionRule::default(),
+            completed: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -1103,6 +1107,7 @@ async fn worker(
             r = tokio::time::timeout(cfg.timeout, attempt(&mut conn, &cfg, &request, &mut stats)) => r,
         };
         stats.total += 1;
+        cfg.completed.fetch_add(1, Ordering::Relaxed);
         match outcome {
             Ok(Ok(resp)) => {
                 stats.latency.record(sent.elapsed());

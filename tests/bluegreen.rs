@@ -241,17 +241,21 @@ fn upgrade_and_rollback_under_load_fail_no_request() {
     std::thread::sleep(Duration::from_secs(2));
 
     let rollback_started = Instant::now();
-    let (out, _) = run_timed(stack.command(&["rollback"], &[]));
+    let (out, lines) = run_timed(stack.command(&["rollback"], &[]));
     assert!(
         out.status.success(),
         "rollback failed: {}",
         text(&out.stderr)
     );
     let rollback_took = rollback_started.elapsed();
-    // Keep the load on until it has seen enough requests.
-    let _ = wait_for(Duration::from_secs(60), || {
-        (load.started.elapsed() > Duration::from_secs(20)).then_some(())
-    });
+    // Where the rollback's time goes: each progress line, in ms from its start.
+    for (at, line) in &lines {
+        let offset = at.saturating_duration_since(rollback_started).as_millis();
+        eprintln!("rollback +{offset:>5} ms  {line}");
+    }
+    // Keep the load on until it has seen enough requests (bounded: the
+    // load itself stops after 180 s).
+    load.wait_for_requests(21_000, Duration::from_secs(90));
     let load_started = load.started;
     let report = load.finish();
     // The report's times count from the load's start.

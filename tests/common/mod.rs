@@ -161,6 +161,7 @@ impl Drop for Cleanup {
 /// runtime, from `start` until `finish`.
 pub struct Load {
     stop: tokio::sync::watch::Sender<bool>,
+    completed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     handle: std::thread::JoinHandle<stackctl::loadgen::LoadReport>,
     pub started: Instant,
 }
@@ -175,6 +176,7 @@ impl Load {
         // a reload) is retried once, as HTTP clients do (RFC 9112 §9.3.1);
         // those retries are counted and printed, not hidden.
         config.strict_keepalive = false;
+        let completed = config.completed.clone();
         let (stop, receiver) = tokio::sync::watch::channel(false);
         let started = Instant::now();
         let handle = std::thread::spawn(move || {
@@ -189,9 +191,20 @@ impl Load {
         });
         Load {
             stop,
+            completed,
             handle,
             started,
         }
+    }
+
+    /// Requests finished so far.
+    pub fn completed(&self) -> u64 {
+        self.completed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Wait (at most `timeout`) until `count` requests have finished.
+    pub fn wait_for_requests(&self, count: u64, timeout: Duration) {
+        let _ = wait_for(timeout, || (self.completed() >= count).then_some(()));
     }
 
     pub fn finish(self) -> stackctl::loadgen::LoadReport {
