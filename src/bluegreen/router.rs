@@ -92,25 +92,11 @@ rm -f "$bak""#;
 
     /// The servers currently in `service`'s file (empty when there is none).
     pub async fn current(&self, service: &str) -> Result<Vec<String>, EngineError> {
-        let file = self.file(service);
-        let output = self
+        let text = self
             .engine
-            .exec(
-                &self.container,
-                &[
-                    "sh".into(),
-                    "-c".into(),
-                    "cat \"$1\" 2>/dev/null || true".into(),
-                    "sh".into(),
-                    file,
-                ],
-                &[],
-                None,
-                None,
-                false,
-            )
+            .read_file(&self.container, &self.file(service))
             .await?;
-        Ok(parse_servers(&output.stdout))
+        Ok(text.map(|text| parse_servers(&text)).unwrap_or_default())
     }
 }
 

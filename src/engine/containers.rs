@@ -9,9 +9,10 @@ use bollard::models::{
     NetworkConnectRequest, PortSummary,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder,
-    StatsOptionsBuilder, StopContainerOptionsBuilder, TopOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StatsOptionsBuilder,
+    StopContainerOptionsBuilder, TopOptionsBuilder,
 };
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::collections::HashMap;
@@ -302,6 +303,42 @@ impl Engine {
             }
             Ok(Some(Err(err))) => Err(err.into()),
         }
+    }
+
+    /// A small text file from a container's filesystem, through the archive
+    /// API: one request where an exec takes four, which matters on the way
+    /// to a rollback. `None` when the file does not exist.
+    pub async fn read_file(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let options = DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut tarball = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => tarball.extend_from_slice(&bytes),
+                Err(err) if is_not_found(&err) => return Ok(None),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let unreadable = |err: std::io::Error| {
+            EngineError::Other(format!("reading {path} from {container}: {err}"))
+        };
+        let mut archive = tar::Archive::new(tarball.as_slice());
+        let mut entries = archive.entries().map_err(unreadable)?;
+        let Some(entry) = entries.next() else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry.map_err(unreadable)?, &mut text)
+            .map_err(unreadable)?;
+        Ok(Some(text))
     }
 
     /// Run a command in a running container and collect its output. A missing
