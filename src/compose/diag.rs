@@ -1,7 +1,7 @@
 //! Diagnostics: every problem the loader finds names the file, the line and
 //! column (when the YAML parser knows them), the field path and what was expected.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +20,9 @@ pub struct Location {
 /// the path of the value they introduce.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    locations: HashMap<String, Location>,
+    // Fx rather than SipHash: paths come from the user's own file, and
+    // hashing them was a tenth of `config`'s time on 1000 services.
+    locations: FxHashMap<String, Location>,
 }
 
 impl SourceMap {
@@ -39,6 +41,10 @@ impl SourceMap {
 
     /// Later files override earlier ones, as their values do.
     pub fn extend(&mut self, other: SourceMap) {
+        if self.locations.is_empty() {
+            self.locations = other.locations; // the usual single file: no rehash
+            return;
+        }
         self.locations.extend(other.locations);
     }
 

@@ -105,7 +105,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     let project_dir = project_directory(options, &files);
     let variables = variables(options, &project_dir, &mut diags);
 
-    let sources: Vec<_> = files
+    let mut sources: Vec<_> = files
         .iter()
         .filter_map(|file| parse::read_file(file, &mut diags))
         .collect();
@@ -115,8 +115,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
         });
     }
     let mut source_map = SourceMap::default();
-    for source in &sources {
-        source_map.extend(source.source_map.clone());
+    for source in &mut sources {
+        source_map.extend(std::mem::take(&mut source.source_map));
     }
     let mut diags = rebuild_with_map(diags, source_map, files.first().cloned());
 
