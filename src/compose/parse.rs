@@ -7,7 +7,7 @@
 
 use super::diag::{child, index, Diagnostics, Location, SourceMap};
 use serde_yaml::{Mapping, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use yaml_rust2::parser::{Event, Parser, Tag};
@@ -150,7 +150,6 @@ enum Frame {
         /// The key read and waiting for its value: as a value, and as text
         /// for paths.
         key: Option<(Value, String)>,
-        seen: HashSet<String>,
         /// A mapping that is a list item is located at its first key.
         item_path: Option<String>,
         nodes: usize,
@@ -279,7 +278,6 @@ impl Builder {
                         anchor,
                         map: Mapping::new(),
                         key: None,
-                        seen: HashSet::new(),
                         item_path,
                         nodes: 1,
                     }
@@ -356,7 +354,6 @@ impl Builder {
                 path,
                 map,
                 key,
-                seen,
                 item_path,
                 nodes: total,
                 ..
@@ -372,7 +369,8 @@ impl Builder {
                         }
                         let text = key_text(&value);
                         let field = child(path, &text);
-                        if !seen.insert(text.clone()) {
+                        // Earlier keys are in `map` already: a second one is a duplicate.
+                        if map.contains_key(&value) {
                             self.scan.duplicates.push((field.clone(), here.clone()));
                         }
                         self.scan.map.insert_if_absent(field, here);
