@@ -7,10 +7,11 @@
 
 mod common;
 
-use common::{docker, docker_ok, ensure_test_images, unique_project, wait_for, Cleanup, Load};
+use common::{
+    docker, docker_ok, ensure_test_images, free_port, text, unique_project, wait_for, Cleanup, Load,
+};
 use stackctl::loadgen::LoadConfig;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -26,11 +27,6 @@ struct Stack {
     project: String,
     port: u16,
     _cleanup: Cleanup,
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 impl Stack {
@@ -188,10 +184,6 @@ impl Stack {
         assert!(!lock.status.success(), "the lock was left behind");
         assert!(self.get().is_some(), "the site does not answer");
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
 }
 
 /// Run a stackctl command, timestamping each stderr line as it arrives.

@@ -15,10 +15,10 @@
 
 mod common;
 
-use common::{docker, docker_ok, wait_for, Cleanup, Load};
-use stackctl::loadgen::{LoadConfig, LoadReport};
+use common::{docker, docker_ok, free_port, text, wait_for, Cleanup, Load};
+use stackctl::loadgen::{extract_version, LoadConfig, LoadReport};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -27,6 +27,8 @@ const BASE_IMAGE: &str = "stackctl/debian:bookworm";
 /// The app writes `<!-- extagram version=V host=H -->` into every page.
 const VERSION_MARK: &str = "extagram version=";
 const HOST_MARK: &str = "host=";
+/// Requests the load sees before (and after) an upgrade or a rollback.
+const WARM_UP_REQUESTS: u64 = 500;
 
 struct Extagram {
     project: String,
@@ -49,15 +51,6 @@ impl Response {
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 impl Extagram {
@@ -240,21 +233,12 @@ impl Extagram {
         let served = wait_for(Duration::from_secs(60), || {
             let response = self.get("/");
             let page = response.text();
-            (response.status == 200 && value_after(&page, VERSION_MARK) == Some(version))
-                .then_some(())
+            (response.status == 200
+                && extract_version(&page, Some(VERSION_MARK)).as_deref() == Some(version))
+            .then_some(())
         });
         assert!(served.is_some(), "the feed never served version {version}");
     }
-}
-
-/// The token after `mark` up to whitespace or `<`/`-`-free end of token.
-fn value_after<'a>(page: &'a str, mark: &str) -> Option<&'a str> {
-    let start = page.find(mark)? + mark.len();
-    let rest = &page[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '<')
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
 }
 
 /// `/uploads/<32 hex>.png` names in a page, in page order.
@@ -353,8 +337,8 @@ fn extagram_end_to_end() {
     let mut hosts = std::collections::BTreeSet::new();
     let _ = wait_for(Duration::from_secs(30), || {
         let page = stack.get("/").text();
-        if let Some(host) = value_after(&page, HOST_MARK) {
-            hosts.insert(host.to_string());
+        if let Some(host) = extract_version(&page, Some(HOST_MARK)) {
+            hosts.insert(host);
         }
         (hosts.len() >= 2).then_some(())
     });
@@ -401,9 +385,8 @@ fn extagram_end_to_end() {
 
     // Blue-green upgrade under load: version 2 appears, nothing fails.
     let load = load_on(&stack);
-    let _ = wait_for(Duration::from_secs(10), || {
-        (load.started.elapsed() > Duration::from_secs(2)).then_some(())
-    });
+    // Some version-1 traffic first.
+    load.wait_for_requests(WARM_UP_REQUESTS, Duration::from_secs(30));
     let started = Instant::now();
     stack.run_ok(
         &["upgrade", "nginx_app", "--blue-green", "--drain", "3s"],
@@ -418,17 +401,13 @@ fn extagram_end_to_end() {
 
     // Rollback under load: back to version 1, nothing fails.
     let load = load_on(&stack);
-    let _ = wait_for(Duration::from_secs(10), || {
-        (load.started.elapsed() > Duration::from_secs(2)).then_some(())
-    });
+    // Some version-2 traffic first.
+    load.wait_for_requests(WARM_UP_REQUESTS, Duration::from_secs(30));
     let started = Instant::now();
     stack.run_ok(&["rollback", "--drain", "3s"], &[]);
     let rollback_time = started.elapsed();
-    // Keep the load on while the old color drains and stops.
-    let rolled_back = Instant::now();
-    let _ = wait_for(Duration::from_secs(10), || {
-        (rolled_back.elapsed() > Duration::from_secs(3)).then_some(())
-    });
+    // The rollback returns after the drain; some version-1 traffic after it.
+    load.wait_for_requests(load.completed() + WARM_UP_REQUESTS, Duration::from_secs(30));
     let rollback = load.finish();
     assert_no_failures("rollback", &rollback);
     assert_eq!(

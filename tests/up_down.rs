@@ -8,9 +8,11 @@
 
 mod common;
 
-use common::{docker, docker_ok, ensure_test_images, unique_project, wait_for, Cleanup, BUSYBOX};
+use common::{
+    docker, docker_ok, ensure_test_images, free_port, unique_project, wait_for, Cleanup, BUSYBOX,
+};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -207,12 +209,6 @@ fn stdout(out: &Output) -> String {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// A port nothing listens on right now: bind port 0 on loopback, read it, drop it.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
 }
 
 /// GET `/` on 127.0.0.1:`port` with HTTP/1.0; the whole response.

@@ -88,6 +88,17 @@ fn listed(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// A loopback port nothing listens on right now: bind port 0, read it, drop it.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Command output as text, for messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// Poll `check` until it returns `Some`, or give up after `timeout`.
 pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
