@@ -492,6 +492,34 @@ fn later_files_override_earlier_ones() {
 }
 
 #[test]
+fn errors_name_the_file_and_line_where_each_field_was_written() {
+    // Locations are found only when there is something to report; with two
+    // files, a field the override sets is located in the override, the
+    // others in the base file.
+    let fixture = Fixture::new(
+        "services:\n  web:\n    image: x:1\n    restart: sometimes\n  db:\n    image: y\n",
+    );
+    let override_file = fixture.write("override.yaml", "services:\n  db:\n    mem_limit: lots\n");
+    let mut options = fixture.options();
+    options.files = vec![PathBuf::from("compose.yaml"), override_file];
+    let errors: Vec<String> = fixture
+        .load_with(options)
+        .unwrap_err()
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    assert_error(
+        &errors,
+        &["compose.yaml:4:5", "services.web.restart", "sometimes"],
+    );
+    assert_error(
+        &errors,
+        &["override.yaml:3:5", "services.db.mem_limit", "lots"],
+    );
+}
+
+#[test]
 fn default_file_names_are_found_in_order() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

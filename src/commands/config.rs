@@ -1,8 +1,10 @@
 //! `stackctl config`: validate and print the normalized model.
 
 use crate::cli::{ConfigArgs, DataFormat, GlobalOptions};
+use crate::compose::emit;
 use crate::compose::model::Project;
 use crate::error::EXIT_OK;
+use serde_yaml::Value;
 
 /// Placeholder printed instead of a secret-looking value.
 pub const REDACTED: &str = "********";
@@ -44,16 +46,13 @@ fn print_lines<'a>(names: impl Iterator<Item = &'a String>) {
 
 /// The model as YAML or JSON, with secrets masked when `redact`.
 pub fn render(project: &Project, format: DataFormat, redact: bool) -> anyhow::Result<String> {
-    let masked;
-    let shown = if redact {
-        masked = redacted(project);
-        &masked
-    } else {
-        project
-    };
+    let mut value = serde_yaml::to_value(project)?;
+    if redact {
+        redact_secrets(&mut value);
+    }
     Ok(match format {
-        DataFormat::Yaml => serde_yaml::to_string(shown)?,
-        DataFormat::Json => serde_json::to_string_pretty(shown)? + "\n",
+        DataFormat::Yaml => emit::to_yaml(&value),
+        DataFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
     })
 }
 
@@ -62,22 +61,29 @@ pub fn looks_secret(key: &str) -> bool {
     SECRET_MARKERS.iter().any(|marker| upper.contains(marker))
 }
 
-/// A copy with secret-looking environment values and build args masked.
-fn redacted(project: &Project) -> Project {
-    let mut copy = project.clone();
-    for service in copy.services.values_mut() {
-        mask(service.environment.iter_mut());
-        if let Some(build) = &mut service.build {
-            mask(build.args.iter_mut());
+/// Mask secret-looking environment values and build args in the rendered
+/// model (a value left unset stays `null`: there is nothing to hide).
+fn redact_secrets(model: &mut Value) {
+    let Some(Value::Mapping(services)) = model.get_mut("services") else {
+        return;
+    };
+    for service in services.values_mut() {
+        if let Some(environment) = service.get_mut("environment") {
+            mask(environment);
+        }
+        if let Some(args) = service.get_mut("build").and_then(|b| b.get_mut("args")) {
+            mask(args);
         }
     }
-    copy
 }
 
-fn mask<'a>(entries: impl Iterator<Item = (&'a String, &'a mut Option<String>)>) {
-    for (key, value) in entries {
-        if looks_secret(key) && value.is_some() {
-            *value = Some(REDACTED.to_string());
+fn mask(entries: &mut Value) {
+    let Value::Mapping(entries) = entries else {
+        return;
+    };
+    for (key, value) in entries.iter_mut() {
+        if key.as_str().is_some_and(looks_secret) && !value.is_null() {
+            *value = Value::String(REDACTED.to_string());
         }
     }
 }

@@ -2,6 +2,7 @@
 //! column (when the YAML parser knows them), the field path and what was expected.
 
 use rustc_hash::FxHashMap;
+use std::cell::OnceCell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -132,23 +133,61 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The text of a parsed compose file, kept so locations can be found when
+/// something needs reporting.
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    pub file: Arc<Path>,
+    pub text: Arc<str>,
+}
+
 /// Collects diagnostics during a load so that all problems are reported at
 /// once, not just the first.
+///
+/// The field → location map is built only when the first diagnostic needs it:
+/// a clean load never pays for it (on a 1000-service file it was most of the
+/// parse time), and a load with problems re-reads the already-parsed texts.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
-    pub source_map: SourceMap,
+    sources: Vec<SourceText>,
+    source_map: OnceCell<SourceMap>,
     /// Used when a path has no recorded location (e.g. file-level problems).
     pub default_file: Option<PathBuf>,
     items: Vec<Diagnostic>,
 }
 
 impl Diagnostics {
+    /// Diagnostics located with a map built up front (tests, callers that
+    /// have one already).
     pub fn new(source_map: SourceMap, default_file: Option<PathBuf>) -> Self {
         Diagnostics {
-            source_map,
+            sources: Vec::new(),
+            source_map: OnceCell::from(source_map),
             default_file,
             items: Vec::new(),
         }
+    }
+
+    /// Diagnostics located in these files, in load order (later files
+    /// override earlier ones, as their values do).
+    pub fn for_sources(sources: Vec<SourceText>, default_file: Option<PathBuf>) -> Self {
+        Diagnostics {
+            sources,
+            source_map: OnceCell::new(),
+            default_file,
+            items: Vec::new(),
+        }
+    }
+
+    /// Where each field path sits; built from the sources on first use.
+    pub fn source_map(&self) -> &SourceMap {
+        self.source_map.get_or_init(|| {
+            let mut map = SourceMap::default();
+            for source in &self.sources {
+                map.extend(super::parse::locate_fields(&source.file, &source.text));
+            }
+            map
+        })
     }
 
     pub fn error(&mut self, path: &str, message: impl Into<String>) {
@@ -184,7 +223,7 @@ impl Diagnostics {
     }
 
     fn push(&mut self, severity: Severity, path: &str, message: String) {
-        let location = self.source_map.locate(path).cloned().or_else(|| {
+        let location = self.source_map().locate(path).cloned().or_else(|| {
             self.default_file.as_ref().map(|file| Location {
                 file: file.as_path().into(),
                 line: 1,

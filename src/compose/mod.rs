@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod dotenv;
+pub mod emit;
 pub mod interpolate;
 pub mod merge;
 pub mod model;
@@ -16,12 +17,13 @@ pub mod reader;
 pub mod units;
 pub mod validate;
 
-use diag::{Diagnostic, Diagnostics, SourceMap};
+use diag::{Diagnostic, Diagnostics, SourceText};
 use model::Project;
 use serde_yaml::{Mapping, Value};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// File names looked for when no `-f` is given, in docker compose's order.
 pub const DEFAULT_FILE_NAMES: &[&str] = &[
@@ -105,7 +107,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     let project_dir = project_directory(options, &files);
     let variables = variables(options, &project_dir, &mut diags);
 
-    let mut sources: Vec<_> = files
+    let sources: Vec<_> = files
         .iter()
         .filter_map(|file| parse::read_file(file, &mut diags))
         .collect();
@@ -114,11 +116,14 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
             diagnostics: diags.into_vec(),
         });
     }
-    let mut source_map = SourceMap::default();
-    for source in &mut sources {
-        source_map.extend(std::mem::take(&mut source.source_map));
-    }
-    let mut diags = rebuild_with_map(diags, source_map, files.first().cloned());
+    let texts = sources
+        .iter()
+        .map(|source| SourceText {
+            file: source.path.as_path().into(),
+            text: Arc::clone(&source.text),
+        })
+        .collect();
+    let mut diags = with_sources(diags, texts, files.first().cloned());
 
     let mut document = Mapping::new();
     let lookup = |name: &str| variables.get(name).cloned();
@@ -152,14 +157,14 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, LoadError> {
     })
 }
 
-/// Keep what was already reported; locate what comes next with the map.
-fn rebuild_with_map(
+/// Keep what was already reported; locate what comes next in the parsed texts.
+fn with_sources(
     old: Diagnostics,
-    map: SourceMap,
+    sources: Vec<SourceText>,
     default_file: Option<PathBuf>,
 ) -> Diagnostics {
     let earlier = old.into_vec();
-    let mut diags = Diagnostics::new(map, default_file);
+    let mut diags = Diagnostics::for_sources(sources, default_file);
     diags.extend(earlier);
     diags
 }

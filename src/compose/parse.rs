@@ -1,9 +1,12 @@
 //! Stage 1: read and parse one compose file.
 //!
 //! One pass over yaml-rust2's event stream builds the `serde_yaml::Value`
-//! the rest of the pipeline works on AND records where each field path sits,
-//! for messages that name the line and column. Aliases are expanded with a
-//! budget, so an alias bomb is refused instead of exhausting memory.
+//! the rest of the pipeline works on. Aliases are expanded with a budget, so
+//! an alias bomb is refused instead of exhausting memory.
+//!
+//! Where each field path sits (for messages that name the line and column)
+//! is found by a second, recording pass over the same text — run only when
+//! there is something to report (see `Diagnostics::source_map`).
 
 use super::diag::{child, index, Diagnostics, Location, SourceMap};
 use serde_yaml::{Mapping, Value};
@@ -17,12 +20,13 @@ use yaml_rust2::scanner::TScalarStyle;
 /// a pathological input from exhausting memory before parsing even starts.
 const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
-/// One parsed compose file: its top-level mapping and where its fields are.
+/// One parsed compose file: its text (to locate fields later) and its
+/// top-level mapping.
 #[derive(Debug)]
 pub struct SourceFile {
     pub path: PathBuf,
+    pub text: Arc<str>,
     pub value: Value,
-    pub source_map: SourceMap,
 }
 
 /// Read `path` from disk and parse it; problems go to `diags`.
@@ -59,12 +63,14 @@ pub fn parse_text(path: &Path, text: &str, diags: &mut Diagnostics) -> Option<So
         );
         return None;
     }
-    let scan = scan_events(path, text);
+    let mut scan = scan_events(path, text, Record::ValuesOnly);
     if let Some((location, message)) = scan.error {
         diags.error_at(&location.file, location.line, location.column, message);
         return None;
     }
     if !scan.duplicates.is_empty() {
+        // Name each duplicate by its field path: the recording pass knows them.
+        scan = scan_events(path, text, Record::Locations);
         for (field, location) in scan.duplicates {
             diags.error_at(
                 &location.file,
@@ -104,9 +110,14 @@ pub fn parse_text(path: &Path, text: &str, diags: &mut Diagnostics) -> Option<So
     }
     Some(SourceFile {
         path: path.to_path_buf(),
+        text: Arc::from(text),
         value,
-        source_map: scan.map,
     })
+}
+
+/// Where each field path of an already-parsed text sits.
+pub fn locate_fields(file: &Path, text: &str) -> SourceMap {
+    scan_events(file, text, Record::Locations).map
 }
 
 /// True when the text holds nothing but whitespace, comments and document markers.
@@ -138,7 +149,25 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 /// elsewhere (interpolation, drop) could exhaust the stack.
 const MAX_DEPTH: usize = 200;
 
+/// What a pass over the events records besides the value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// The value only: field paths are neither built nor located.
+    ValuesOnly,
+    /// Also the location of every field path (and the paths of duplicates).
+    Locations,
+}
+
+/// A position in the text (1-based line and column), cheap to copy; made
+/// into a `Location` only when something keeps it.
+#[derive(Clone, Copy)]
+struct Mark {
+    line: usize,
+    column: usize,
+}
+
 /// A node being built, with what the source map needs to know about it.
+/// Paths stay empty when only values are recorded.
 // Frames live on a stack as deep as the document (at most MAX_DEPTH), so the
 // size difference between the variants costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
@@ -147,9 +176,9 @@ enum Frame {
         path: String,
         anchor: usize,
         map: Mapping,
-        /// The key read and waiting for its value: as a value, and as text
-        /// for paths.
-        key: Option<(Value, String)>,
+        /// The key read and waiting for its value: as a value, as text for
+        /// paths, and where it was written.
+        key: Option<(Value, String, Mark)>,
         /// A mapping that is a list item is located at its first key.
         item_path: Option<String>,
         nodes: usize,
@@ -162,8 +191,8 @@ enum Frame {
     },
 }
 
-/// What one pass over the events gives: the value, where each field is,
-/// and keys given twice in one mapping.
+/// What one pass over the events gives: the value, where each field is
+/// (when recorded), and keys given twice in one mapping.
 struct Scan {
     value: Option<Value>,
     map: SourceMap,
@@ -171,11 +200,11 @@ struct Scan {
     error: Option<(Location, String)>,
 }
 
-/// Builds a `serde_yaml::Value` from yaml-rust2's events while recording the
-/// location of every field path. One parse gives both, which keeps a
-/// 1000-service file well under the time a person notices.
+/// Builds a `serde_yaml::Value` from yaml-rust2's events, and when asked,
+/// records the location of every field path.
 struct Builder {
     file: Arc<Path>,
+    record: Record,
     scan: Scan,
     stack: Vec<Frame>,
     /// Anchored nodes and their size in nodes, for alias expansion.
@@ -183,9 +212,10 @@ struct Builder {
     alias_nodes: usize,
 }
 
-fn scan_events(file: &Path, text: &str) -> Scan {
+fn scan_events(file: &Path, text: &str, record: Record) -> Scan {
     let mut builder = Builder {
         file: file.into(),
+        record,
         scan: Scan {
             value: None,
             map: SourceMap::default(),
@@ -201,18 +231,30 @@ fn scan_events(file: &Path, text: &str) -> Scan {
         match parser.next_token() {
             Ok((event, marker)) => {
                 // yaml-rust2 columns are 0-based; people count from 1.
-                let here = builder.location(marker.line(), marker.col() + 1);
+                let here = Mark {
+                    line: marker.line(),
+                    column: marker.col() + 1,
+                };
                 if builder.event(event, here).is_err() {
                     break;
                 }
             }
             Err(err) => {
-                let here = builder.location(err.marker().line(), err.marker().col() + 1);
+                let here = builder.location(Mark {
+                    line: err.marker().line(),
+                    column: err.marker().col() + 1,
+                });
                 builder.scan.error = Some((here, format!("invalid YAML: {}", err.info())));
                 break;
             }
         }
     }
+    // Duplicates are found when their value is complete; report them in
+    // the order they were written.
+    builder
+        .scan
+        .duplicates
+        .sort_by_key(|(_, location)| (location.line, location.column));
     builder.scan
 }
 
@@ -220,20 +262,24 @@ fn scan_events(file: &Path, text: &str) -> Scan {
 struct Stop;
 
 impl Builder {
-    fn location(&self, line: usize, column: usize) -> Location {
+    fn location(&self, mark: Mark) -> Location {
         Location {
             file: Arc::clone(&self.file),
-            line,
-            column,
+            line: mark.line,
+            column: mark.column,
         }
     }
 
-    fn fail(&mut self, here: Location, message: &str) -> Result<(), Stop> {
-        self.scan.error = Some((here, message.to_string()));
+    fn recording(&self) -> bool {
+        self.record == Record::Locations
+    }
+
+    fn fail(&mut self, here: Mark, message: &str) -> Result<(), Stop> {
+        self.scan.error = Some((self.location(here), message.to_string()));
         Err(Stop)
     }
 
-    fn event(&mut self, event: Event, here: Location) -> Result<(), Stop> {
+    fn event(&mut self, event: Event, here: Mark) -> Result<(), Stop> {
         match event {
             Event::StreamEnd => return Err(Stop),
             Event::DocumentStart if self.scan.value.is_some() => {
@@ -244,7 +290,7 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let value = scalar_value(text, style, tag.as_ref());
-                self.node_done(value, 1, anchor, here)?;
+                self.node_done(value, 1, anchor, here);
             }
             Event::Alias(id) => {
                 let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
@@ -257,7 +303,7 @@ impl Builder {
                         "too many alias expansions (a YAML alias bomb?): refusing to expand",
                     );
                 }
-                self.node_done(value, nodes, 0, here)?;
+                self.node_done(value, nodes, 0, here);
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
@@ -296,7 +342,7 @@ impl Builder {
                     }) => (Value::Sequence(items), nodes, anchor),
                     None => return Ok(()),
                 };
-                self.node_done(value, nodes, anchor, here)?;
+                self.node_done(value, nodes, anchor, here);
             }
             _ => {}
         }
@@ -305,18 +351,22 @@ impl Builder {
 
     /// The path of a node that starts here, and for a mapping that is a list
     /// item, the item path still to be located (at its first key).
-    fn open_path(&mut self, here: Location, is_sequence: bool) -> (String, Option<String>) {
+    fn open_path(&mut self, here: Mark, is_sequence: bool) -> (String, Option<String>) {
+        if !self.recording() {
+            return (String::new(), None);
+        }
+        let location = self.location(here);
         match self.stack.last_mut() {
             None => (String::new(), None),
             Some(Frame::Mapping { path, key, .. }) => match key {
-                Some((_, text)) => (child(path, text), None),
+                Some((_, text, _)) => (child(path, text), None),
                 // A collection used as a key: rare; give it a placeholder.
                 None => (child(path, "?"), None),
             },
             Some(Frame::Sequence { path, items, .. }) => {
                 let item = index(path, items.len());
                 if is_sequence {
-                    self.scan.map.insert_if_absent(item.clone(), here);
+                    self.scan.map.insert_if_absent(item.clone(), location);
                     (item, None)
                 } else {
                     (item.clone(), Some(item))
@@ -326,16 +376,16 @@ impl Builder {
     }
 
     /// A complete node: remember its anchor, then put it in its parent.
-    fn node_done(
-        &mut self,
-        value: Value,
-        nodes: usize,
-        anchor: usize,
-        here: Location,
-    ) -> Result<(), Stop> {
+    fn node_done(&mut self, value: Value, nodes: usize, anchor: usize, here: Mark) {
         if anchor > 0 {
             self.anchors.insert(anchor, (value.clone(), nodes));
         }
+        let recording = self.recording();
+        let location = |mark: Mark| Location {
+            file: Arc::clone(&self.file),
+            line: mark.line,
+            column: mark.column,
+        };
         match self.stack.last_mut() {
             None => self.scan.value = Some(value),
             Some(Frame::Sequence {
@@ -344,9 +394,11 @@ impl Builder {
                 nodes: total,
                 ..
             }) => {
-                self.scan
-                    .map
-                    .insert_if_absent(index(path, items.len()), here);
+                if recording {
+                    self.scan
+                        .map
+                        .insert_if_absent(index(path, items.len()), location(here));
+                }
                 items.push(value);
                 *total += nodes;
             }
@@ -360,26 +412,28 @@ impl Builder {
             }) => {
                 *total += nodes;
                 match key.take() {
-                    Some((key_value, _)) => {
-                        map.insert(key_value, value);
+                    Some((key_value, text, key_mark)) => {
+                        // A key already in the mapping is a duplicate.
+                        if map.insert(key_value, value).is_some() {
+                            self.scan
+                                .duplicates
+                                .push((child(path, &text), location(key_mark)));
+                        }
                     }
-                    None => {
+                    None if recording => {
                         if let Some(item) = item_path.take() {
-                            self.scan.map.insert_if_absent(item, here.clone());
+                            self.scan.map.insert_if_absent(item, location(here));
                         }
                         let text = key_text(&value);
-                        let field = child(path, &text);
-                        // Earlier keys are in `map` already: a second one is a duplicate.
-                        if map.contains_key(&value) {
-                            self.scan.duplicates.push((field.clone(), here.clone()));
-                        }
-                        self.scan.map.insert_if_absent(field, here);
-                        *key = Some((value, text));
+                        self.scan
+                            .map
+                            .insert_if_absent(child(path, &text), location(here));
+                        *key = Some((value, text, here));
                     }
+                    None => *key = Some((value, String::new(), here)),
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -463,7 +517,8 @@ mod tests {
         let text = "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\"\n      - target: 81\n";
         let (file, errors) = parse(text);
         assert!(errors.is_empty(), "{errors:?}");
-        let map = file.unwrap().source_map;
+        assert!(file.is_some());
+        let map = locate_fields(Path::new("compose.yaml"), text);
         let at = |path: &str| {
             let l = map.locate(path).unwrap();
             (l.line, l.column)

@@ -189,11 +189,10 @@ fn check_networks(project: &Project, service: &Service, path: &str, diags: &mut 
 /// What the daemon would refuse at create time, caught before any change.
 fn check_resources(service: &Service, path: &str, diags: &mut Diagnostics) {
     let resources = &service.resources;
-    let limit_path = resource_path(diags, path, "limits", "memory", "mem_limit");
     if let Some(limit) = resources.limits.memory {
         if limit < MIN_MEMORY_LIMIT {
             diags.error(
-                &limit_path,
+                &resource_path(diags, path, "limits", "memory", "mem_limit"),
                 format!(
                     "memory limit {} is below Docker's minimum of 6MiB",
                     format_size(limit)
@@ -252,7 +251,7 @@ fn resource_path(
     ];
     candidates
         .iter()
-        .find(|candidate| diags.source_map.contains(candidate))
+        .find(|candidate| diags.source_map().contains(candidate))
         .cloned()
         .unwrap_or_else(|| candidates[1].clone())
 }
