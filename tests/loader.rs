@@ -687,6 +687,17 @@ networks:
         Some("service:web")
     );
     assert!(project.services["db"].networks.is_empty());
+    assert_config_reads_back(&project);
+}
+
+/// `stackctl config`'s YAML, read by serde_yaml, is the model as serde_yaml
+/// itself sees it: nothing lost, retyped or reordered by our emitter.
+fn assert_config_reads_back(project: &Project) {
+    let text = stackctl::commands::config::render(project, stackctl::cli::DataFormat::Yaml)
+        .expect("the model renders");
+    let read_back: serde_yaml::Value =
+        serde_yaml::from_str(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+    assert_eq!(read_back, serde_yaml::to_value(project).unwrap(), "{text}");
 }
 
 #[test]
@@ -720,6 +731,7 @@ fn the_extagram_stack_loads() {
     assert!(project.services["nginx_proxy"]
         .extensions
         .contains_key("x-stackctl"));
+    assert_config_reads_back(&project);
 }
 
 #[test]
@@ -730,8 +742,9 @@ fn the_examples_load() {
             cwd: root.join("examples").join(example),
             ..Default::default()
         };
-        if let Err(err) = load(&options) {
-            panic!("examples/{example}: {err}");
+        match load(&options) {
+            Ok(loaded) => assert_config_reads_back(&loaded.project),
+            Err(err) => panic!("examples/{example}: {err}"),
         }
     }
 }

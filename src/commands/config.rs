@@ -4,7 +4,6 @@ use crate::cli::{ConfigArgs, DataFormat, GlobalOptions};
 use crate::compose::emit;
 use crate::compose::model::Project;
 use crate::error::EXIT_OK;
-use serde_yaml::Value;
 
 /// Placeholder printed instead of a secret-looking value.
 pub const REDACTED: &str = "********";
@@ -21,8 +20,7 @@ const SECRET_MARKERS: &[&str] = &[
 ];
 
 pub fn run(global: &GlobalOptions, args: &ConfigArgs) -> anyhow::Result<u8> {
-    let loaded = super::load_project(global)?;
-    let project = &loaded.project;
+    let mut project = super::load_project(global)?.project;
     if args.quiet {
         return Ok(EXIT_OK);
     }
@@ -33,7 +31,10 @@ pub fn run(global: &GlobalOptions, args: &ConfigArgs) -> anyhow::Result<u8> {
     } else if args.networks {
         print_lines(project.networks.keys());
     } else {
-        print!("{}", render(project, args.format, !args.no_redact)?);
+        if !args.no_redact {
+            redact_secrets(&mut project);
+        }
+        print!("{}", render(&project, args.format)?);
     }
     Ok(EXIT_OK)
 }
@@ -44,15 +45,11 @@ fn print_lines<'a>(names: impl Iterator<Item = &'a String>) {
     }
 }
 
-/// The model as YAML or JSON, with secrets masked when `redact`.
-pub fn render(project: &Project, format: DataFormat, redact: bool) -> anyhow::Result<String> {
-    let mut value = serde_yaml::to_value(project)?;
-    if redact {
-        redact_secrets(&mut value);
-    }
+/// The model as YAML or JSON.
+pub fn render(project: &Project, format: DataFormat) -> anyhow::Result<String> {
     Ok(match format {
-        DataFormat::Yaml => emit::to_yaml(&value),
-        DataFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
+        DataFormat::Yaml => emit::to_yaml(project)?,
+        DataFormat::Json => serde_json::to_string_pretty(project)? + "\n",
     })
 }
 
@@ -61,29 +58,21 @@ pub fn looks_secret(key: &str) -> bool {
     SECRET_MARKERS.iter().any(|marker| upper.contains(marker))
 }
 
-/// Mask secret-looking environment values and build args in the rendered
-/// model (a value left unset stays `null`: there is nothing to hide).
-fn redact_secrets(model: &mut Value) {
-    let Some(Value::Mapping(services)) = model.get_mut("services") else {
-        return;
-    };
-    for service in services.values_mut() {
-        if let Some(environment) = service.get_mut("environment") {
-            mask(environment);
-        }
-        if let Some(args) = service.get_mut("build").and_then(|b| b.get_mut("args")) {
-            mask(args);
+/// Mask secret-looking environment values and build args (a variable left
+/// unset stays unset: there is nothing to hide).
+pub fn redact_secrets(project: &mut Project) {
+    for service in project.services.values_mut() {
+        mask(service.environment.iter_mut());
+        if let Some(build) = &mut service.build {
+            mask(build.args.iter_mut());
         }
     }
 }
 
-fn mask(entries: &mut Value) {
-    let Value::Mapping(entries) = entries else {
-        return;
-    };
-    for (key, value) in entries.iter_mut() {
-        if key.as_str().is_some_and(looks_secret) && !value.is_null() {
-            *value = Value::String(REDACTED.to_string());
+fn mask<'a>(entries: impl Iterator<Item = (&'a String, &'a mut Option<String>)>) {
+    for (key, value) in entries {
+        if looks_secret(key) && value.is_some() {
+            *value = Some(REDACTED.to_string());
         }
     }
 }

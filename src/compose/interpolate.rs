@@ -4,7 +4,7 @@
 //! every string a user writes can use variables. It touches values only: keys
 //! are names the schema depends on, and compose never substitutes into them.
 
-use crate::compose::diag::Diagnostics;
+use crate::compose::diag::{push_index, Diagnostics};
 use serde_yaml::Value;
 use std::collections::HashSet;
 
@@ -89,8 +89,7 @@ fn walk(
         }
         Value::Sequence(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                use std::fmt::Write;
-                let _ = write!(path, "[{i}]");
+                push_index(path, i);
                 walk(item, path, lookup, diags, warned, depth + 1);
                 path.truncate(parent_len);
             }
@@ -100,7 +99,7 @@ fn walk(
                 if !path.is_empty() {
                     path.push('.');
                 }
-                path.push_str(&key_label(key));
+                push_key_label(path, key);
                 walk(item, path, lookup, diags, warned, depth + 1);
                 path.truncate(parent_len);
             }
@@ -136,13 +135,13 @@ fn interpolate_scalar(
 
 /// A readable path segment for a mapping key; non-string keys are rare but
 /// legal YAML, so render scalars and fall back to a placeholder.
-fn key_label(key: &Value) -> String {
+fn push_key_label(path: &mut String, key: &Value) {
     match key {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "null".to_string(),
-        _ => "<key>".to_string(),
+        Value::String(s) => path.push_str(s),
+        Value::Number(n) => path.push_str(&n.to_string()),
+        Value::Bool(b) => path.push_str(if *b { "true" } else { "false" }),
+        Value::Null => path.push_str("null"),
+        _ => path.push_str("<key>"),
     }
 }
 

@@ -1154,14 +1154,9 @@ mod resources {
                     &["memory", "cpus", "pids"],
                     &["devices", "generic_resources"],
                 );
-                collect_size(
-                    reader,
-                    spec.get("memory"),
-                    &child(&spec_path, "memory"),
-                    memory,
-                );
-                collect_cpus(reader, spec.get("cpus"), &child(&spec_path, "cpus"), cpus);
-                collect_int(reader, spec.get("pids"), &child(&spec_path, "pids"), pids);
+                collect_size(reader, spec, &spec_path, "memory", memory);
+                collect_cpus(reader, spec, &spec_path, "cpus", cpus);
+                collect_int(reader, spec, &spec_path, "pids", pids);
             }
         };
 
@@ -1177,30 +1172,16 @@ mod resources {
         if let Some(block) = service.get("resources") {
             read_block(reader, block, &child(path, "resources"));
         }
+        collect_size(reader, service, path, "mem_limit", &mut memory_limit);
         collect_size(
             reader,
-            service.get("mem_limit"),
-            &child(path, "mem_limit"),
-            &mut memory_limit,
-        );
-        collect_size(
-            reader,
-            service.get("mem_reservation"),
-            &child(path, "mem_reservation"),
+            service,
+            path,
+            "mem_reservation",
             &mut memory_reservation,
         );
-        collect_cpus(
-            reader,
-            service.get("cpus"),
-            &child(path, "cpus"),
-            &mut cpus_limit,
-        );
-        collect_int(
-            reader,
-            service.get("pids_limit"),
-            &child(path, "pids_limit"),
-            &mut pids_limit,
-        );
+        collect_cpus(reader, service, path, "cpus", &mut cpus_limit);
+        collect_int(reader, service, path, "pids_limit", &mut pids_limit);
         let cpu_shares = service
             .get("cpu_shares")
             .and_then(|v| reader.unsigned(v, &child(path, "cpu_shares")));
@@ -1228,13 +1209,16 @@ mod resources {
         crate::compose::units::format_size(*bytes)
     }
 
+    /// `map[key]`, when present, as a candidate; its path is built only then.
     fn collect_size(
         reader: &mut Reader,
-        value: Option<&Value>,
-        path: &str,
+        map: &Mapping,
+        parent: &str,
+        key: &str,
         out: &mut Vec<Found<u64>>,
     ) {
-        let Some(value) = value else { return };
+        let Some(value) = map.get(key) else { return };
+        let path = &child(parent, key);
         let Some(text) = reader.scalar(value, path) else {
             return;
         };
@@ -1247,13 +1231,16 @@ mod resources {
         }
     }
 
+    /// `map[key]`, when present, as a candidate; its path is built only then.
     fn collect_cpus(
         reader: &mut Reader,
-        value: Option<&Value>,
-        path: &str,
+        map: &Mapping,
+        parent: &str,
+        key: &str,
         out: &mut Vec<Found<f64>>,
     ) {
-        let Some(value) = value else { return };
+        let Some(value) = map.get(key) else { return };
+        let path = &child(parent, key);
         let Some(text) = reader.scalar(value, path) else {
             return;
         };
@@ -1268,11 +1255,13 @@ mod resources {
 
     fn collect_int(
         reader: &mut Reader,
-        value: Option<&Value>,
-        path: &str,
+        map: &Mapping,
+        parent: &str,
+        key: &str,
         out: &mut Vec<Found<i64>>,
     ) {
-        let Some(value) = value else { return };
+        let Some(value) = map.get(key) else { return };
+        let path = &child(parent, key);
         if let Some(n) = reader.integer(value, path) {
             out.push(Found {
                 value: n,

@@ -1,13 +1,16 @@
 //! Stage 1: read and parse one compose file.
 //!
-//! One pass over yaml-rust2's event stream builds the `serde_yaml::Value`
-//! the rest of the pipeline works on. Aliases are expanded with a budget, so
-//! an alias bomb is refused instead of exhausting memory.
+//! Plain block-style files are read by `block_yaml`'s fast line reader;
+//! anything else (and every error) goes through yaml-rust2's event stream,
+//! which builds the same `serde_yaml::Value` the rest of the pipeline works
+//! on. Aliases are expanded with a budget, so an alias bomb is refused
+//! instead of exhausting memory.
 //!
 //! Where each field path sits (for messages that name the line and column)
 //! is found by a second, recording pass over the same text — run only when
 //! there is something to report (see `Diagnostics::source_map`).
 
+use super::block_yaml;
 use super::diag::{child, index, Diagnostics, Location, SourceMap};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashMap;
@@ -63,28 +66,19 @@ pub fn parse_text(path: &Path, text: &str, diags: &mut Diagnostics) -> Option<So
         );
         return None;
     }
-    let mut scan = scan_events(path, text, Record::ValuesOnly);
-    if let Some((location, message)) = scan.error {
-        diags.error_at(&location.file, location.line, location.column, message);
-        return None;
-    }
-    if !scan.duplicates.is_empty() {
-        // Name each duplicate by its field path: the recording pass knows them.
-        scan = scan_events(path, text, Record::Locations);
-        for (field, location) in scan.duplicates {
-            diags.error_at(
-                &location.file,
-                location.line,
-                location.column,
-                format!("{field}: duplicate key: each key may appear only once in a mapping"),
-            );
+    let mut value = match block_yaml::read(text) {
+        Some(value) => value,
+        None => parse_events(path, text, diags)?,
+    };
+    // Merge keys are written `<<` (or spelt with escapes); without either in
+    // the text there is nothing to merge, and the walk that looks for them
+    // visits every mapping.
+    let may_merge = text.contains("<<") || text.contains('\\');
+    if may_merge {
+        if let Err(err) = value.apply_merge() {
+            diags.error_in_file(path, format!("invalid merge key `<<`: {err}"));
+            return None;
         }
-        return None;
-    }
-    let mut value = scan.value.unwrap_or(Value::Null);
-    if let Err(err) = value.apply_merge() {
-        diags.error_in_file(path, format!("invalid merge key `<<`: {err}"));
-        return None;
     }
     match &value {
         Value::Mapping(_) => {}
@@ -113,6 +107,37 @@ pub fn parse_text(path: &Path, text: &str, diags: &mut Diagnostics) -> Option<So
         text: Arc::from(text),
         value,
     })
+}
+
+/// The full parser, for whatever the block reader leaves to it; errors and
+/// duplicate keys are reported with their position.
+fn parse_events(path: &Path, text: &str, diags: &mut Diagnostics) -> Option<Value> {
+    let scan = scan_events(path, text, Record::ValuesOnly);
+    if let Some((location, message)) = scan.error {
+        diags.error_at(&location.file, location.line, location.column, message);
+        return None;
+    }
+    if !scan.duplicates.is_empty() {
+        // Name each duplicate by its field path: the recording pass knows them.
+        for (field, location) in scan_events(path, text, Record::Locations).duplicates {
+            diags.error_at(
+                &location.file,
+                location.line,
+                location.column,
+                format!("{field}: duplicate key: each key may appear only once in a mapping"),
+            );
+        }
+        return None;
+    }
+    Some(scan.value.unwrap_or(Value::Null))
+}
+
+/// yaml-rust2's reading of `text` (merge keys not applied), or `None` on
+/// any error or duplicate key: what `block_yaml` must agree with.
+#[cfg(test)]
+pub(super) fn full_parser_value(text: &str) -> Option<Value> {
+    let scan = scan_events(Path::new("test.yaml"), text, Record::ValuesOnly);
+    (scan.error.is_none() && scan.duplicates.is_empty()).then(|| scan.value.unwrap_or(Value::Null))
 }
 
 /// Where each field path of an already-parsed text sits.
@@ -455,6 +480,11 @@ fn scalar_value(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
     if style != TScalarStyle::Plain || tag.is_some_and(|t| t.suffix == "str") {
         return Value::String(text);
     }
+    plain_scalar(text)
+}
+
+/// An untagged plain scalar: null, a boolean, a number, or else a string.
+pub(super) fn plain_scalar(text: String) -> Value {
     match text.as_str() {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
