@@ -63,8 +63,10 @@ def median_ms(cmd, n):
 
 extagram = ["-f", f"{root}/stacks/extagram/compose.yaml", "--env-file", f"{root}/stacks/extagram/.env.example"]
 config_med, config_min = median_ms([bin_, "-p", "bench", "-f", compose, "config"], runs)
+quiet_med, quiet_min = median_ms([bin_, "-p", "bench", "-f", compose, "config", "-q"], runs)
 budget_med, budget_min = median_ms([bin_, *extagram, "budget", "--instance", "t3.micro"], runs)
 print(f"stackctl config  (1000 services): median {config_med:7.1f} ms  min {config_min:7.1f} ms  (target < 50 ms)")
+print(f"  of which loading (config -q)  : median {quiet_med:7.1f} ms  min {quiet_min:7.1f} ms")
 print(f"stackctl budget  (Extagram)     : median {budget_med:7.1f} ms  min {budget_min:7.1f} ms  (target < 50 ms)")
 try:
     dc_med, dc_min = median_ms(["docker-compose", "-f", compose, "config"], 3)

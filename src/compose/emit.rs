@@ -816,6 +816,10 @@ fn is_plain_safe(text: &str, context: Context) -> bool {
         return false;
     }
     // Every special word is at most five bytes long.
+    // `---` and `...` at a line's start end or begin a document.
+    if text.starts_with("---") || text.starts_with("...") {
+        return false;
+    }
     if (text.len() <= 5 && YAML11_WORDS.contains(&text)) || looks_numeric(text) {
         return false;
     }
@@ -844,10 +848,12 @@ fn is_plain_safe(text: &str, context: Context) -> bool {
     true
 }
 
-/// Could be read as a number by a YAML 1.1 or 1.2 reader: one of the special
-/// floats, or a digit (after an optional sign or dot) followed only by what
-/// numbers are written with (`0x1f`, `1_000`, `1e3`, `80:80`, `1.5`).
-/// Conservative on purpose: `127.0.0.1` is quoted, `5s` and `1.25-alpine` are not.
+/// Could be read as a number (or a date) by a YAML 1.1 or 1.2 reader: one of
+/// the special floats; a digit (after an optional sign or dot) followed only
+/// by what numbers are written with (`0x1f`, `1_000`, `1e3`, `80:80`, `1.5`)
+/// and at most one dot; or a YAML 1.1 date (`2024-01-31`, which PyYAML and so
+/// docker-compose v1 read as a timestamp). Conservative on purpose; `5s`,
+/// `1.25-alpine` and `127.0.0.1` (no number has two dots) stay plain.
 fn looks_numeric(text: &str) -> bool {
     let unsigned = text.trim_start_matches(['+', '-']);
     let special = [".inf", ".nan", "inf", "nan", "infinity"];
@@ -858,7 +864,7 @@ fn looks_numeric(text: &str) -> bool {
         return true;
     }
     let digits = unsigned.strip_prefix('.').unwrap_or(unsigned);
-    digits.as_bytes().first().is_some_and(u8::is_ascii_digit)
+    let number_like = digits.as_bytes().first().is_some_and(u8::is_ascii_digit)
         && digits.bytes().all(|b| {
             b.is_ascii_hexdigit()
                 || matches!(
@@ -866,6 +872,22 @@ fn looks_numeric(text: &str) -> bool {
                     b'x' | b'X' | b'o' | b'O' | b'.' | b'_' | b':' | b'+' | b'-'
                 )
         })
+        && text.bytes().filter(|&b| b == b'.').count() <= 1;
+    number_like || starts_like_a_date(text)
+}
+
+/// `YYYY-M-D` at the start (YAML 1.1's timestamp begins so).
+fn starts_like_a_date(text: &str) -> bool {
+    let mut parts = text.splitn(3, '-');
+    let (Some(year), Some(month), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    year.len() == 4
+        && digits(year)
+        && (1..=2).contains(&month.len())
+        && digits(month)
+        && rest.as_bytes().first().is_some_and(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
@@ -896,8 +918,28 @@ pub(super) mod tests {
     #[test]
     fn strings_that_would_change_type_are_quoted() {
         for text in [
-            "5432", "1.0", "-1", ".5", "0x1f", "0o17", "1e3", "80:80", "true", "no", "Off", "~",
-            "null", "", ".inf", "-.nan", "+1",
+            "5432",
+            "1.0",
+            "-1",
+            ".5",
+            "0x1f",
+            "0o17",
+            "1e3",
+            "80:80",
+            "true",
+            "no",
+            "Off",
+            "~",
+            "null",
+            "",
+            ".inf",
+            "-.nan",
+            "+1",
+            "2024-01-31",
+            "2001-12-14t21:59:43.10-05:00",
+            "1_000",
+            "0b101",
+            "190:20:30",
         ] {
             let value = Value::String(text.to_string());
             let line = to_yaml(&value).unwrap();
@@ -917,6 +959,8 @@ pub(super) mod tests {
             "stackctl-test/busybox:latest",
             "5s",
             "1.25-alpine",
+            "127.0.0.1",
+            "1.2.3",
         ] {
             assert_eq!(
                 to_yaml(&Value::String(text.into())).unwrap(),
@@ -955,6 +999,8 @@ pub(super) mod tests {
             "`tick",
             "|pipe",
             ">gt",
+            "...",
+            "--- x",
         ] {
             let value = Value::String(text.to_string());
             assert_eq!(
@@ -989,7 +1035,49 @@ pub(super) mod tests {
 
     /// Strings with YAML's special characters and words among them.
     pub(crate) fn any_string() -> impl Strategy<Value = String> {
+        let tricky = prop::sample::select(vec![
+            "...",
+            "---",
+            "- ",
+            "-",
+            "? ",
+            ": ",
+            ":",
+            "#",
+            " #",
+            "&",
+            "*",
+            "!",
+            "|",
+            ">",
+            "%",
+            "@",
+            "'",
+            "\"",
+            "[",
+            "{",
+            "0x",
+            "0o",
+            "0b",
+            "1e",
+            "1_",
+            ".",
+            "-.",
+            "+",
+            "~",
+            "<<",
+            "2024-01-0",
+            "1:2",
+            "1.",
+            " ",
+            "\t",
+            "\n",
+            "y",
+            "No",
+            "nan",
+        ]);
         prop_oneof![
+            (tricky.clone(), "[ -~]{0,6}", tricky).prop_map(|(a, b, c)| format!("{a}{b}{c}")),
             "[ -~]{0,12}",
             "[a-z0-9:./ #'\"-]{0,12}",
             any::<String>().prop_map(|s| s.chars().take(12).collect()),
