@@ -60,7 +60,7 @@ pub fn looks_secret(key: &str) -> bool {
 
 /// Mask secret-looking environment values and build args (a variable left
 /// unset stays unset: there is nothing to hide).
-pub fn redact_secrets(project: &mut Project) {
+fn redact_secrets(project: &mut Project) {
     for service in project.services.values_mut() {
         mask(service.environment.iter_mut());
         if let Some(build) = &mut service.build {

@@ -106,19 +106,8 @@ pub fn index(path: &str, index: usize) -> String {
 
 /// Append `[index]` to a path being built in place.
 pub fn push_index(path: &mut String, index: usize) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = index;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
     path.push('[');
-    path.push_str(std::str::from_utf8(&digits[start..]).unwrap_or("0"));
+    path.push_str(itoa::Buffer::new().format(index));
     path.push(']');
 }
 

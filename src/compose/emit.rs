@@ -118,15 +118,20 @@ impl<'o> Node<'o> {
         Ok(())
     }
 
-    /// `!tag` here, then `value` after it.
-    fn tagged<T: Serialize + ?Sized>(self, tag: &str, value: &T) -> Result<(), EmitError> {
+    /// Write `!tag` here; the returned node is where the tagged value goes.
+    fn open_tag(self, tag: &str) -> Node<'o> {
         self.out.push_str(self.place.inline_prefix());
         self.out.push('!');
         self.out.push_str(tag);
-        value.serialize(Node {
+        Node {
             out: self.out,
             place: self.place.after_tag(),
-        })
+        }
+    }
+
+    /// `!tag` here, then `value` after it.
+    fn tagged<T: Serialize + ?Sized>(self, tag: &str, value: &T) -> Result<(), EmitError> {
+        value.serialize(self.open_tag(tag))
     }
 
     fn mapping(self, len: Option<usize>) -> MappingWriter<'o> {
@@ -273,15 +278,7 @@ impl<'o> ser::Serializer for Node<'o> {
         variant: &'static str,
         _len: usize,
     ) -> Result<SequenceWriter<'o>, EmitError> {
-        let place = self.place;
-        self.out.push_str(place.inline_prefix());
-        self.out.push('!');
-        self.out.push_str(variant);
-        Ok(Node {
-            out: self.out,
-            place: place.after_tag(),
-        }
-        .sequence())
+        Ok(self.open_tag(variant).sequence())
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MappingWriter<'o>, EmitError> {
         Ok(self.mapping(len))
@@ -300,15 +297,7 @@ impl<'o> ser::Serializer for Node<'o> {
         variant: &'static str,
         _len: usize,
     ) -> Result<MappingWriter<'o>, EmitError> {
-        let place = self.place;
-        self.out.push_str(place.inline_prefix());
-        self.out.push('!');
-        self.out.push_str(variant);
-        Ok(Node {
-            out: self.out,
-            place: place.after_tag(),
-        }
-        .mapping(None))
+        Ok(self.open_tag(variant).mapping(None))
     }
 }
 
@@ -552,14 +541,6 @@ impl ser::Error for KeyError {
 /// A scalar key as the text to write.
 struct KeyText;
 
-impl KeyText {
-    fn text(write: impl FnOnce(&mut String)) -> Result<String, KeyError> {
-        let mut out = String::new();
-        write(&mut out);
-        Ok(out)
-    }
-}
-
 impl ser::Serializer for KeyText {
     type Ok = String;
     type Error = KeyError;
@@ -608,7 +589,9 @@ impl ser::Serializer for KeyText {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result<String, KeyError> {
-        Self::text(|out| string(out, v, Context::Block))
+        let mut out = String::new();
+        string(&mut out, v, Context::Block);
+        Ok(out)
     }
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result<String, KeyError> {
         let text = value.to_string();

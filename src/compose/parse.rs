@@ -286,13 +286,19 @@ fn scan_events(file: &Path, text: &str, record: Record) -> Scan {
 /// Stops the walk; the reason is in `scan.error`, or the stream ended.
 struct Stop;
 
+impl Mark {
+    fn in_file(self, file: &Arc<Path>) -> Location {
+        Location {
+            file: Arc::clone(file),
+            line: self.line,
+            column: self.column,
+        }
+    }
+}
+
 impl Builder {
     fn location(&self, mark: Mark) -> Location {
-        Location {
-            file: Arc::clone(&self.file),
-            line: mark.line,
-            column: mark.column,
-        }
+        mark.in_file(&self.file)
     }
 
     fn recording(&self) -> bool {
@@ -406,11 +412,6 @@ impl Builder {
             self.anchors.insert(anchor, (value.clone(), nodes));
         }
         let recording = self.recording();
-        let location = |mark: Mark| Location {
-            file: Arc::clone(&self.file),
-            line: mark.line,
-            column: mark.column,
-        };
         match self.stack.last_mut() {
             None => self.scan.value = Some(value),
             Some(Frame::Sequence {
@@ -422,7 +423,7 @@ impl Builder {
                 if recording {
                     self.scan
                         .map
-                        .insert_if_absent(index(path, items.len()), location(here));
+                        .insert_if_absent(index(path, items.len()), here.in_file(&self.file));
                 }
                 items.push(value);
                 *total += nodes;
@@ -442,17 +443,19 @@ impl Builder {
                         if map.insert(key_value, value).is_some() {
                             self.scan
                                 .duplicates
-                                .push((child(path, &text), location(key_mark)));
+                                .push((child(path, &text), key_mark.in_file(&self.file)));
                         }
                     }
                     None if recording => {
                         if let Some(item) = item_path.take() {
-                            self.scan.map.insert_if_absent(item, location(here));
+                            self.scan
+                                .map
+                                .insert_if_absent(item, here.in_file(&self.file));
                         }
                         let text = key_text(&value);
                         self.scan
                             .map
-                            .insert_if_absent(child(path, &text), location(here));
+                            .insert_if_absent(child(path, &text), here.in_file(&self.file));
                         *key = Some((value, text, here));
                     }
                     None => *key = Some((value, String::new(), here)),
